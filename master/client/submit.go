@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/agentcloud/agentcloud/master/api"
+	"github.com/agentcloud/agentcloud/master/httpapi"
+)
+
+// Exit codes of `master submit`.
+const (
+	ExitOK     = 0 // submitted (with -follow: it succeeded)
+	ExitFailed = 1 // with -follow: the composition failed
+	ExitUsage  = 2 // bad flags or file, or the master could not be reached
+)
+
+// RunSubmit runs `master submit -master URL -token T -f composition.yaml
+// [-follow]`. The master URL and token may come from env
+// AGENTCLOUD_MASTER_URL and AGENTCLOUD_MASTER_TOKEN.
+func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("master submit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	master := fs.String("master", envOr(getenv, "AGENTCLOUD_MASTER_URL", "http://127.0.0.1:8080"), "master base URL (env AGENTCLOUD_MASTER_URL)")
+	token := fs.String("token", getenv("AGENTCLOUD_MASTER_TOKEN"), "API bearer token (env AGENTCLOUD_MASTER_TOKEN)")
+	file := fs.String("f", "", "composition file, YAML or JSON (- for standard input)")
+	follow := fs.Bool("follow", false, "print output as it comes; exit 0 if the composition succeeded, 1 if it failed")
+	poll := fs.Duration("poll", 500*time.Millisecond, "how often -follow polls the master")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: master submit -f composition.yaml [-master URL] [-token T] [-follow]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "master submit: -f composition file is required, and nothing else")
+		fs.Usage()
+		return ExitUsage
+	}
+	if *poll <= 0 {
+		fmt.Fprintln(stderr, "master submit: -poll must be positive")
+		return ExitUsage
+	}
+	req, err := ReadRequestFile(*file, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "master submit: %v\n", err)
+		return ExitUsage
+	}
+	c, err := New(*master, *token)
+	if err != nil {
+		fmt.Fprintf(stderr, "master submit: %v\n", err)
+		return ExitUsage
+	}
+	comp, err := c.Submit(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "master submit: %v\n", err)
+		return ExitUsage
+	}
+	if !*follow {
+		fmt.Fprintln(stdout, comp.ID)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "submitted %s to pool %s\n", comp.ID, comp.Pool)
+	attempt := 0
+	page, err := c.Follow(ctx, comp.ID, *poll, func(l httpapi.OutputLine) {
+		if l.Attempt != attempt {
+			if attempt != 0 {
+				fmt.Fprintf(stderr, "--- attempt %d ---\n", l.Attempt)
+			}
+			attempt = l.Attempt
+		}
+		w := stdout
+		if l.Stream == "stderr" {
+			w = stderr
+		}
+		fmt.Fprintln(w, l.Line)
+	}, func(err error) {
+		fmt.Fprintf(stderr, "master submit: %v (retrying)\n", err)
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "master submit: stopped following %s; it carries on\n", comp.ID)
+		} else {
+			fmt.Fprintf(stderr, "master submit: %v\n", err)
+		}
+		return ExitUsage
+	}
+	if page.State == api.CompSucceeded {
+		fmt.Fprintf(stderr, "composition %s succeeded\n", comp.ID)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "composition %s failed: %s\n", comp.ID, page.Error)
+	return ExitFailed
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
