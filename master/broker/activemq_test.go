@@ -302,8 +302,10 @@ func TestActiveMQAtMostOnceNotRedelivered(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("the message was not delivered")
 	}
-	// Let the ACK reach the broker, then drop the connection as a crash would.
-	time.Sleep(200 * time.Millisecond)
+	// The ACK went out on this connection before the handler ran: a receipt
+	// for a later frame on it proves the broker has it. Then drop the
+	// connection as a crash would.
+	barrier(t, c)
 	_ = c.Close()
 
 	other := dialClient(t, amqConfig(ep, "other"), log)

@@ -2,12 +2,14 @@ package docker
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -205,6 +207,12 @@ func TestOwnersAreIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // it has no owner label, so removeOwner does not see it
+		_, err := env.cli.ContainerRemove(context.Background(), foreign.ID, client.ContainerRemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("cleanup: removing the foreign container: %v", err)
+		}
+	})
 	if _, err := env.cli.ContainerStart(ctx, foreign.ID, client.ContainerStartOptions{}); err != nil {
 		t.Fatal(err)
 	}
