@@ -57,6 +57,7 @@ func TestWholeCycle(t *testing.T) {
 		}
 		return len(recs) == created
 	})
+	settle(func() bool { return cm.actions(t, "suspend", "") >= created }) // logged once the call returns
 	if d, sus := cm.actions(t, "drain", "idle_timeout"), cm.actions(t, "suspend", ""); d < created || sus != created {
 		t.Errorf("drains %d, suspends %d; want every one of the %d agents drained, then suspended", d, sus, created)
 	}
@@ -120,6 +121,8 @@ func TestWholeCycle(t *testing.T) {
 
 	// Suspended past suspended_ttl: destroyed, work dir and all.
 	eventually(t, "every instance destroyed after suspended_ttl", func() bool { return len(e.records()) == 0 })
+	// cloudmgr logs a destroy once the provider call returns, after the record is gone.
+	settle(func() bool { return cm.actions(t, "destroy", "suspended_ttl") >= created })
 	if n := cm.actions(t, "destroy", "suspended_ttl"); n != created {
 		t.Errorf("destroys for suspended_ttl = %d, want %d (every agent)", n, created)
 	}

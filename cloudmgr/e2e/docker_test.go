@@ -86,6 +86,7 @@ func TestDockerWholeCycle(t *testing.T) {
 		}
 		return len(cs) == created && e.instances(t, cm, "suspended") == created
 	})
+	settle(func() bool { return cm.actions(t, "suspend", "") >= created }) // logged once the call returns
 	if d, sus := cm.actions(t, "drain", "idle_timeout"), cm.actions(t, "suspend", ""); d < created || sus != created {
 		t.Errorf("drains %d, suspends %d; want every one of the %d agents drained, then suspended", d, sus, created)
 	}
@@ -196,8 +197,13 @@ func TestDockerWholeCycle(t *testing.T) {
 	}
 
 	// Stopped past suspended_ttl: destroyed, with their volumes and markers.
+	// A destroy removes the container, then its marker volumes, and cloudmgr
+	// logs it once the call returns: wait for all three before counting.
 	eventually(t, "every container destroyed after suspended_ttl", func() bool {
 		return len(g.mustContainers(t, e.owner)) == 0
+	})
+	settle(func() bool {
+		return len(g.volumes(t, e.owner)) == 0 && cm2.actions(t, "destroy", "suspended_ttl") >= created
 	})
 	if vs := g.volumes(t, e.owner); len(vs) != 0 {
 		t.Errorf("volumes of owner %s left after every destroy: %v", e.owner, vs)

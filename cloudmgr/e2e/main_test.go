@@ -210,6 +210,14 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// settle waits until cond holds or waitLong passes, without failing: the
+// caller then checks and reports exactly what is wrong.
+func settle(cond func() bool) {
+	for deadline := time.Now().Add(waitLong); !cond() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // env is one test's installation: a master, a cloudmgr config and its dirs.
 type env struct {
 	t         testing.TB
