@@ -3,8 +3,10 @@
 //	master [serve] [flags]        run the master (the default subcommand)
 //	master submit -f FILE [-follow] [-master URL] [-token T]
 //	                              submit a composition (YAML or JSON)
+//	master cancel [-reason R] [-master URL] [-token T] ID...
+//	                              stop compositions, queued or running
 //
-// Run "master serve -h" or "master submit -h" for the flags.
+// Run "master serve -h", "master submit -h" or "master cancel -h" for the flags.
 package main
 
 import (
@@ -37,10 +39,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return server.RunServe(ctx, args, os.Getenv, stderr)
 	case "submit":
 		return client.RunSubmit(ctx, args, stdin, stdout, stderr, os.Getenv)
+	case "cancel":
+		return client.RunCancel(ctx, args, stdout, stderr, os.Getenv)
 	case "help":
-		fmt.Fprintln(stdout, "usage: master [serve] [flags] | master submit -f FILE [-follow] [-master URL] [-token T]")
+		fmt.Fprintln(stdout, "usage: master [serve] [flags] | master submit -f FILE [-follow] [-master URL] [-token T] | master cancel [-reason R] ID...")
 		return 0
 	}
-	fmt.Fprintf(stderr, "master: unknown subcommand %q (want serve or submit)\n", cmd)
+	fmt.Fprintf(stderr, "master: unknown subcommand %q (want serve, submit or cancel)\n", cmd)
 	return 2
 }

@@ -16,6 +16,8 @@ func TestSubcommands(t *testing.T) {
 		{[]string{"launch"}, 2, `unknown subcommand "launch"`},
 		{[]string{"help"}, 0, "usage: master"},
 		{[]string{"submit"}, 2, "-f composition file is required"},
+		{[]string{"cancel"}, 2, "name at least one composition id"},
+		{[]string{"cancel", "-master", "ftp://x", "c-1"}, 2, "want http://host:port"},
 		{[]string{"serve", "-listen", "nope"}, 2, "-listen: want host:port"},
 		{[]string{"-listen", "nope"}, 2, "-listen: want host:port"}, // serve is the default
 	}

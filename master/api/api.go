@@ -8,6 +8,8 @@ import "time"
 const (
 	PathCompositions = "/api/v1/compositions"
 	PathPools        = "/api/v1/pools"
+	// PathCompositionCancel is formatted with the composition id.
+	PathCompositionCancel = "/api/v1/compositions/%s/cancel"
 	// PathAgentDrain is formatted with the agent id: fmt.Sprintf(PathAgentDrain, id).
 	PathAgentDrain = "/api/v1/agents/%s/drain"
 	PathHealth     = "/healthz"

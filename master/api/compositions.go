@@ -37,10 +37,22 @@ const (
 	CompRunning   CompositionState = "running"
 	CompSucceeded CompositionState = "succeeded"
 	CompFailed    CompositionState = "failed"
+	CompCancelled CompositionState = "cancelled" // stopped on request (POST .../cancel)
 )
 
+// CompositionStates lists every state, in lifecycle order.
+var CompositionStates = []CompositionState{CompQueued, CompAssigned, CompRunning, CompSucceeded, CompFailed, CompCancelled}
+
 // Final reports whether the state is terminal.
-func (s CompositionState) Final() bool { return s == CompSucceeded || s == CompFailed }
+func (s CompositionState) Final() bool {
+	return s == CompSucceeded || s == CompFailed || s == CompCancelled
+}
+
+// CancelRequest is the optional body of POST /api/v1/compositions/{id}/cancel.
+type CancelRequest struct {
+	// Reason is kept with the composition and shown to the agent.
+	Reason string `json:"reason,omitempty"`
+}
 
 // Composition is the body of GET /api/v1/compositions/{id}.
 type Composition struct {
@@ -55,8 +67,12 @@ type Composition struct {
 	SubmittedAt time.Time        `json:"submitted_at"`
 	StartedAt   time.Time        `json:"started_at,omitzero"`
 	FinishedAt  time.Time        `json:"finished_at,omitzero"`
-	// Error says why it failed.
+	// Error says why it failed or was cancelled.
 	Error string `json:"error,omitempty"`
+	// CancelRequested holds the reason of a cancel asked for while the
+	// composition was with an agent; the state turns cancelled once the agent
+	// has stopped it (or succeeded, if it finished first).
+	CancelRequested string `json:"cancel_requested,omitempty"`
 	// Context is the composition context as tasks published it.
 	Context map[string]any `json:"context,omitempty"`
 	// Output is every output line, in order.

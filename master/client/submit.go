@@ -15,7 +15,7 @@ import (
 // Exit codes of `master submit`.
 const (
 	ExitOK     = 0 // submitted (with -follow: it succeeded)
-	ExitFailed = 1 // with -follow: the composition failed
+	ExitFailed = 1 // with -follow: the composition failed or was cancelled
 	ExitUsage  = 2 // bad flags or file, or the master could not be reached
 )
 
@@ -28,7 +28,7 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	master := fs.String("master", envOr(getenv, "AGENTCLOUD_MASTER_URL", "http://127.0.0.1:8080"), "master base URL (env AGENTCLOUD_MASTER_URL)")
 	token := fs.String("token", getenv("AGENTCLOUD_MASTER_TOKEN"), "API bearer token (env AGENTCLOUD_MASTER_TOKEN)")
 	file := fs.String("f", "", "composition file, YAML or JSON (- for standard input)")
-	follow := fs.Bool("follow", false, "print output as it comes; exit 0 if the composition succeeded, 1 if it failed")
+	follow := fs.Bool("follow", false, "print output as it comes; exit 0 if the composition succeeded, 1 if it failed or was cancelled")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often -follow polls the master")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: master submit -f composition.yaml [-master URL] [-token T] [-follow]")
@@ -94,7 +94,7 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "composition %s succeeded\n", comp.ID)
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "composition %s failed: %s\n", comp.ID, page.Error)
+	fmt.Fprintf(stderr, "composition %s %s: %s\n", comp.ID, page.State, page.Error)
 	return ExitFailed
 }
 

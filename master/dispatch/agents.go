@@ -149,6 +149,9 @@ func (d *Dispatcher) reconcile(ctx context.Context, a *agent, running *wire.Ref)
 			if en.c.State == api.CompAssigned {
 				d.markRunning(ctx, en)
 			}
+			if en.c.CancelRequested != "" {
+				d.sendCancel(en)
+			}
 		default:
 			rest = append(rest, ref)
 		}
@@ -197,8 +200,12 @@ func (d *Dispatcher) onHeartbeat(ctx context.Context, h *wire.Heartbeat) {
 			d.idle(a)
 		}
 	case a.ref != nil && *h.Running == *a.ref:
-		if en := d.current(*a.ref, a.id); en != nil && en.c.State == api.CompAssigned {
+		en := d.current(*a.ref, a.id)
+		if en != nil && en.c.State == api.CompAssigned {
 			d.markRunning(ctx, en) // its accepted was lost: running is as good
+		}
+		if en != nil && en.c.CancelRequested != "" {
+			d.sendCancel(en) // it still runs: the cancel was lost, or sent before a master restart
 		}
 	case a.foreign != nil && *h.Running == *a.foreign:
 	default:

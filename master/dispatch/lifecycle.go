@@ -147,7 +147,11 @@ func (d *Dispatcher) markRunning(ctx context.Context, en *entry) {
 }
 
 // requeue puts an attempt's composition back in the queue.
+// A composition whose cancel was requested ends cancelled instead.
 func (d *Dispatcher) requeue(ctx context.Context, en *entry, reason, metricReason string) {
+	if d.endCancelled(ctx, en, reason) {
+		return
+	}
 	agentID, ref := en.c.Agent, wire.Ref{Composition: en.c.ID, Attempt: en.c.Attempt}
 	ok := d.save(ctx, en, func(c *store.Composition) {
 		c.State = api.CompQueued
@@ -193,7 +197,11 @@ func (d *Dispatcher) finish(ctx context.Context, en *entry, state api.Compositio
 
 // lost handles an attempt that will not finish: back to the queue while
 // accepted attempts are fewer than max_attempts, else failed.
+// A composition whose cancel was requested ends cancelled instead.
 func (d *Dispatcher) lost(ctx context.Context, en *entry, reason, metricReason string) {
+	if d.endCancelled(ctx, en, reason) {
+		return
+	}
 	if en.c.Accepted < en.c.MaxAttempts {
 		d.requeue(ctx, en, fmt.Sprintf("attempt %d lost: %s", en.c.Attempt, reason), metricReason)
 		return

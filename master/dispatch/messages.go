@@ -230,6 +230,9 @@ func (d *Dispatcher) onDone(ctx context.Context, m *wire.Done) {
 	if en.c.State == api.CompAssigned && m.Result != wire.ResultInterrupted {
 		d.markRunning(ctx, en) // its accepted was lost: it ran
 	}
+	if m.Result != wire.ResultSucceeded && d.endCancelled(ctx, en, fmt.Sprintf("stopped on agent %s", m.Agent)) {
+		return
+	}
 	switch m.Result {
 	case wire.ResultSucceeded:
 		d.finish(ctx, en, api.CompSucceeded, "")

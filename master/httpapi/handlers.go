@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/agentcloud/agentcloud/master/api"
@@ -65,10 +66,8 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.Filter{Pool: q.Get("pool"), State: api.CompositionState(q.Get("state"))}
-	switch f.State {
-	case "", api.CompQueued, api.CompAssigned, api.CompRunning, api.CompSucceeded, api.CompFailed:
-	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("query parameter state: unknown state %q (want queued, assigned, running, succeeded or failed)", f.State))
+	if f.State != "" && !slices.Contains(api.CompositionStates, f.State) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("query parameter state: unknown state %q (want one of %v)", f.State, api.CompositionStates))
 		return
 	}
 	limit, err := intParam(q, "limit", 100, 1, 1000)
@@ -117,6 +116,23 @@ func (s *server) output(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+func (s *server) cancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var req api.CancelRequest
+	if r.ContentLength != 0 { // the body is optional
+		if status, msg := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); status != 0 {
+			writeError(w, status, msg)
+			return
+		}
+	}
+	c, err := s.b.Cancel(r.Context(), id, req.Reason)
+	if err != nil {
+		s.fail(w, r, err, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
 func (s *server) pools(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.b.Pools(r.Context()))
 }
@@ -135,8 +151,12 @@ func (s *server) drain(w http.ResponseWriter, r *http.Request) {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, id string) {
 	var invalid *dispatch.InvalidError
 	switch {
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid) && r.Method == http.MethodPost && r.URL.Path == api.PathCompositions:
 		writeError(w, http.StatusBadRequest, "invalid composition request: "+invalid.Error())
+	case errors.As(err, &invalid):
+		writeError(w, http.StatusBadRequest, "invalid request: "+invalid.Error())
+	case errors.Is(err, dispatch.ErrFinished):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, dispatch.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("composition %q not found", id))
 	case errors.Is(err, dispatch.ErrUnknownAgent):

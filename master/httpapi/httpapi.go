@@ -5,6 +5,8 @@
 //	GET  /api/v1/compositions/{id}             one, with output and context (api.Composition)
 //	GET  /api/v1/compositions/{id}/output?after=CURSOR&limit=N
 //	                                           output lines after a cursor, plus the state (OutputPage)
+//	POST /api/v1/compositions/{id}/cancel      stop it (optional api.CancelRequest → api.Composition;
+//	                                           409 once finished)
 //	GET  /api/v1/pools                         queue and agents per pool (api.PoolsResponse)
 //	POST /api/v1/agents/{id}/drain             close an agent to new work (api.DrainResponse)
 //	GET  /healthz                              liveness, no token needed
@@ -38,6 +40,7 @@ type Backend interface {
 	OutputAfter(ctx context.Context, id string, after int64, limit int) (api.Composition, []store.Line, error)
 	Pools(ctx context.Context) api.PoolsResponse
 	Drain(ctx context.Context, agentID string) (api.DrainResponse, error)
+	Cancel(ctx context.Context, id, reason string) (api.Composition, error)
 }
 
 // Config configures the handler.
@@ -73,6 +76,7 @@ func New(b Backend, cfg Config) http.Handler {
 	guarded.HandleFunc("GET "+api.PathCompositions, s.list)
 	guarded.HandleFunc("GET "+api.PathCompositions+"/{id}", s.get)
 	guarded.HandleFunc("GET "+api.PathCompositions+"/{id}/output", s.output)
+	guarded.HandleFunc("POST "+api.PathCompositions+"/{id}/cancel", s.cancel)
 	guarded.HandleFunc("GET "+api.PathPools, s.pools)
 	guarded.HandleFunc("POST /api/v1/agents/{id}/drain", s.drain)
 	if cfg.Metrics != nil {

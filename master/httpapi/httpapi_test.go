@@ -302,3 +302,47 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestCancel(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do("POST", api.PathCompositions, `{"pool":"linux","tasks":[{"plugin":"shell"}]}`)
+	if status != http.StatusCreated {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	var c api.Composition
+	json.Unmarshal([]byte(body), &c)
+	path := fmt.Sprintf(api.PathCompositionCancel, c.ID)
+
+	for _, bad := range []struct{ body, want string }{
+		{`{"reason": 7}`, "reason: want a string"},
+		{`{"why": "x"}`, `unknown field "why"`},
+		{`{"reason": "` + strings.Repeat("x", 1001) + `"}`, "reason: at most 1000 bytes"},
+	} {
+		status, body := e.do("POST", path, bad.body)
+		if status != http.StatusBadRequest || !strings.Contains(errorOf(t, body), bad.want) {
+			t.Errorf("cancel with %.40s: %d %s, want 400 containing %q", bad.body, status, body, bad.want)
+		}
+	}
+
+	status, body = e.do("POST", path, `{"reason": "wrong branch"}`)
+	var got api.Composition
+	json.Unmarshal([]byte(body), &got)
+	if status != http.StatusOK || got.State != api.CompCancelled || got.Error != "cancelled: wrong branch" {
+		t.Fatalf("cancel of a queued composition: %d %s", status, body)
+	}
+	if pools := e.d.Pools(context.Background()); len(pools.Pools) != 0 {
+		t.Errorf("pools after the only queued composition was cancelled: %+v", pools.Pools)
+	}
+	status, body = e.do("GET", api.PathCompositions+"?state=cancelled", "")
+	if status != http.StatusOK || !strings.Contains(body, c.ID) {
+		t.Errorf("list of cancelled compositions: %d %s", status, body)
+	}
+	status, body = e.do("POST", path, "")
+	if status != http.StatusConflict || !strings.Contains(errorOf(t, body), "already finished (state cancelled)") {
+		t.Errorf("second cancel: %d %s, want 409 saying it already finished", status, body)
+	}
+	status, body = e.do("POST", fmt.Sprintf(api.PathCompositionCancel, "c-nope"), "")
+	if status != http.StatusNotFound || !strings.Contains(errorOf(t, body), `composition "c-nope" not found`) {
+		t.Errorf("cancel of an unknown id: %d %s, want 404", status, body)
+	}
+}

@@ -115,7 +115,7 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		failed = 1
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)
-	for _, st := range []api.CompositionState{api.CompQueued, api.CompAssigned, api.CompRunning, api.CompSucceeded, api.CompFailed} {
+	for _, st := range api.CompositionStates {
 		if err == nil {
 			ch <- prometheus.MustNewConstMetric(compositionsDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
 		}

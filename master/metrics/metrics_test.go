@@ -53,7 +53,7 @@ func TestGaugesReadFromSource(t *testing.T) {
 	m.Redispatches.WithLabelValues(ReasonAgentLost).Inc()
 	m.SubmitToStart.Observe(0.2)
 	src := &fakeSource{
-		counts: map[api.CompositionState]int{api.CompQueued: 4, api.CompSucceeded: 9},
+		counts: map[api.CompositionState]int{api.CompQueued: 4, api.CompSucceeded: 9, api.CompCancelled: 2},
 		agents: map[AgentKey]int{{"linux", "idle"}: 2, {"linux", "draining"}: 1},
 	}
 	got := gather(t, m, src)
@@ -61,7 +61,7 @@ func TestGaugesReadFromSource(t *testing.T) {
 	for _, x := range got["agentcloud_master_compositions"] {
 		comp[label(x, "state")] = x.GetGauge().GetValue()
 	}
-	if comp["queued"] != 4 || comp["succeeded"] != 9 || comp["running"] != 0 || len(comp) != 5 {
+	if comp["queued"] != 4 || comp["succeeded"] != 9 || comp["cancelled"] != 2 || comp["running"] != 0 || len(comp) != 6 {
 		t.Errorf("compositions gauge = %v", comp)
 	}
 	agents := map[string]float64{}

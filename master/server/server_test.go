@@ -206,3 +206,35 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// `master cancel` on a queued composition (no agent in its pool) against a
+// real master: cancelled at once, and a second cancel says it finished.
+func TestCancelCommandOnQueued(t *testing.T) {
+	m := startMaster(t, testConfig(t, t.TempDir()))
+	defer m.Close()
+	ctx := context.Background()
+	c, err := client.New("http://"+m.Addr(), "api-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := c.Submit(ctx, api.CompositionRequest{Pool: "nobody-here", Tasks: []api.Task{{Plugin: "shell"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AGENTCLOUD_MASTER_URL": "http://" + m.Addr(), "AGENTCLOUD_MASTER_TOKEN": "api-token"}
+	cancel := func() (int, string) {
+		var out, errs bytes.Buffer
+		code := client.RunCancel(ctx, []string{"-reason", "not needed", comp.ID}, &out, &errs, func(k string) string { return env[k] })
+		return code, out.String() + errs.String()
+	}
+	if code, out := cancel(); code != client.ExitOK || out != comp.ID+" cancelled\n" {
+		t.Fatalf("master cancel: exit %d, output %q", code, out)
+	}
+	got, err := c.Get(ctx, comp.ID)
+	if err != nil || got.State != api.CompCancelled || got.Error != "cancelled: not needed" {
+		t.Fatalf("after cancel: %+v, %v", got, err)
+	}
+	if code, out := cancel(); code != client.ExitFailed || !strings.Contains(out, "already finished (state cancelled)") {
+		t.Fatalf("second master cancel: exit %d, output %q", code, out)
+	}
+}

@@ -34,6 +34,9 @@ type Composition struct {
 	FinishedAt time.Time
 	Error      string
 	Context    map[string]any
+	// CancelRequested is the reason of a cancel sent to the agent, while the
+	// attempt has not ended yet ("" when none was asked for).
+	CancelRequested string
 }
 
 // API returns the API view, without output.
@@ -52,11 +55,13 @@ func (c *Composition) API() api.Composition {
 		FinishedAt:  c.FinishedAt,
 		Error:       c.Error,
 		Context:     c.Context,
+
+		CancelRequested: c.CancelRequested,
 	}
 }
 
 const compositionColumns = `id, pool, selector, tasks, state, attempt, accepted_attempts, max_attempts,
-	agent, submitted_at, assigned_at, started_at, finished_at, error, context`
+	agent, submitted_at, assigned_at, started_at, finished_at, error, context, cancel_reason`
 
 // Insert stores a new composition.
 func (s *Store) Insert(ctx context.Context, c *Composition) error {
@@ -65,7 +70,7 @@ func (s *Store) Insert(ctx context.Context, c *Composition) error {
 		return fmt.Errorf("storing composition %s: %w", c.ID, err)
 	}
 	_, err = s.w.ExecContext(ctx, `INSERT INTO compositions (`+compositionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("storing composition %s: %w", c.ID, err)
 	}
@@ -80,7 +85,7 @@ func (s *Store) Update(ctx context.Context, c *Composition) error {
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE compositions SET pool = ?, selector = ?, tasks = ?, state = ?,
 		attempt = ?, accepted_attempts = ?, max_attempts = ?, agent = ?, submitted_at = ?, assigned_at = ?,
-		started_at = ?, finished_at = ?, error = ?, context = ? WHERE id = ?`, append(args[1:], args[0])...)
+		started_at = ?, finished_at = ?, error = ?, context = ?, cancel_reason = ? WHERE id = ?`, append(args[1:], args[0])...)
 	if err != nil {
 		return fmt.Errorf("updating composition %s: %w", c.ID, err)
 	}
@@ -198,7 +203,7 @@ func compositionArgs(c *Composition) ([]any, error) {
 	}
 	return []any{c.ID, c.Pool, c.Selector, string(tasks), string(c.State), c.Attempt, c.Accepted,
 		c.MaxAttempts, c.Agent, nanos(c.SubmittedAt), nanos(c.AssignedAt), nanos(c.StartedAt),
-		nanos(c.FinishedAt), c.Error, string(ctxJSON)}, nil
+		nanos(c.FinishedAt), c.Error, string(ctxJSON), c.CancelRequested}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -208,7 +213,7 @@ func scanComposition(row scanner) (*Composition, error) {
 	var tasks, state, ctxJSON string
 	var submitted, assigned, started, finished int64
 	err := row.Scan(&c.ID, &c.Pool, &c.Selector, &tasks, &state, &c.Attempt, &c.Accepted, &c.MaxAttempts,
-		&c.Agent, &submitted, &assigned, &started, &finished, &c.Error, &ctxJSON)
+		&c.Agent, &submitted, &assigned, &started, &finished, &c.Error, &ctxJSON, &c.CancelRequested)
 	if err != nil {
 		return nil, err
 	}

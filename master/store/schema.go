@@ -45,6 +45,9 @@ var migrations = []string{
 		agent TEXT PRIMARY KEY,
 		since INTEGER NOT NULL -- Unix nanoseconds
 	);`,
+	// A cancel asked for while an agent runs the composition must survive a
+	// master restart, or the attempt would finish as if never cancelled.
+	`ALTER TABLE compositions ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations the database has not seen yet.

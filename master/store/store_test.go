@@ -214,7 +214,7 @@ func TestUpdateWritesEveryField(t *testing.T) {
 	}
 	c.State, c.Attempt, c.Accepted, c.Agent = api.CompSucceeded, 3, 2, "a1"
 	c.AssignedAt, c.StartedAt, c.FinishedAt = time.Unix(2, 0).UTC(), time.Unix(3, 0).UTC(), time.Unix(4, 0).UTC()
-	c.Error, c.Context = "was lost once", map[string]any{"k": "v"}
+	c.Error, c.Context, c.CancelRequested = "was lost once", map[string]any{"k": "v"}, "wrong branch"
 	if err := s.Update(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +224,43 @@ func TestUpdateWritesEveryField(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, c) {
 		t.Errorf("after Update got\n%+v\nwant\n%+v", got, c)
+	}
+}
+
+// A database written before cancel existed (schema version 2) opens, and its
+// compositions read back with no cancel requested.
+func TestMigratesVersion2(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, m := range migrations[:2] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", v+1, err)
+		}
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO compositions (id, pool, tasks, state, max_attempts, submitted_at)
+		VALUES ('old-1', 'linux', '[{"plugin":"shell"}]', 'running', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, dir)
+	defer s.Close()
+	c, err := s.Get(ctx, "old-1")
+	if err != nil || c.State != api.CompRunning || c.CancelRequested != "" {
+		t.Fatalf("Get of a version-2 row = %+v, %v", c, err)
+	}
+	c.CancelRequested = "not needed"
+	if err := s.Update(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "old-1"); got.CancelRequested != "not needed" {
+		t.Errorf("cancel reason after Update = %q", got.CancelRequested)
 	}
 }
 
