@@ -15,6 +15,7 @@
 //	(none)                    AGENTCLOUD_MASTER_TOKENS             tokens (a list)
 //	-accept-timeout           AGENTCLOUD_ACCEPT_TIMEOUT            accept_timeout           15s
 //	-heartbeat-timeout        AGENTCLOUD_HEARTBEAT_TIMEOUT         heartbeat_timeout        30s
+//	-retain                   AGENTCLOUD_MASTER_RETAIN             retain                   720h (0: forever)
 //	-insecure                 AGENTCLOUD_MASTER_INSECURE           insecure                 false
 //	-log-level                AGENTCLOUD_LOG_LEVEL                 log_level                info
 //
@@ -57,8 +58,10 @@ type Serve struct {
 	Tokens           []string // API bearer tokens
 	AcceptTimeout    time.Duration
 	HeartbeatTimeout time.Duration
-	Insecure         bool
-	LogLevel         slog.Level
+	// Retain is how long finished compositions and their output are kept (0: forever).
+	Retain   time.Duration
+	Insecure bool
+	LogLevel slog.Level
 }
 
 // file is the YAML layout.
@@ -76,6 +79,7 @@ type file struct {
 	Tokens                []string `yaml:"tokens"`
 	AcceptTimeout         string   `yaml:"accept_timeout"`
 	HeartbeatTimeout      string   `yaml:"heartbeat_timeout"`
+	Retain                string   `yaml:"retain"`
 	Insecure              *bool    `yaml:"insecure"`
 	LogLevel              string   `yaml:"log_level"`
 }
@@ -109,6 +113,8 @@ func settingsTable() []setting {
 			yaml: func(f *file) string { return f.AcceptTimeout }},
 		{flag: "heartbeat-timeout", env: "AGENTCLOUD_HEARTBEAT_TIMEOUT", def: "30s", usage: "how long an agent may be silent before it is lost",
 			yaml: func(f *file) string { return f.HeartbeatTimeout }},
+		{flag: "retain", env: "AGENTCLOUD_MASTER_RETAIN", def: "720h", usage: "how long finished compositions and their output are kept (0: forever)",
+			yaml: func(f *file) string { return f.Retain }},
 		{flag: "insecure", env: "AGENTCLOUD_MASTER_INSECURE", def: "false", isBool: true, usage: "serve the API without tokens when none is configured",
 			yaml: func(f *file) string {
 				if f.Insecure == nil {
@@ -200,6 +206,10 @@ func build(v map[string]sourced, y *file, flags map[string]*textFlag, getenv fun
 	}
 	if c.HeartbeatTimeout, err = duration(v["heartbeat-timeout"]); err != nil {
 		return Serve{}, err
+	}
+	ret := v["retain"]
+	if c.Retain, err = time.ParseDuration(ret.value); err != nil || c.Retain < 0 || (c.Retain > 0 && c.Retain < time.Minute) {
+		return Serve{}, fmt.Errorf("%s: want a duration of at least 1m such as 720h, or 0 to keep finished compositions forever, got %q", ret.from, ret.value)
 	}
 	ins := v["insecure"]
 	if c.Insecure, err = strconv.ParseBool(ins.value); err != nil {

@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Serve{Listen: "127.0.0.1:8080", DataDir: "data", Prefix: "agentcloud", BrokerListen: "127.0.0.1:61613",
-		AcceptTimeout: 15 * time.Second, HeartbeatTimeout: 30 * time.Second, Insecure: true}
+		AcceptTimeout: 15 * time.Second, HeartbeatTimeout: 30 * time.Second, Retain: 720 * time.Hour, Insecure: true}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
@@ -45,6 +45,7 @@ tokens: [yaml-token]
 tokens_file: `+tokens+`
 agent_token: file-agent
 log_level: debug
+retain: 0
 `)
 	e := env(map[string]string{
 		"AGENTCLOUD_MASTER_CONFIG":  cfg,
@@ -59,7 +60,7 @@ log_level: debug
 	}
 	if c.Listen != "127.0.0.1:9001" || c.DataDir != "/var/lib/m" || c.Prefix != "fromenv" ||
 		c.AcceptTimeout != 5*time.Second || c.HeartbeatTimeout != 40*time.Second || c.AgentToken != "env-agent" ||
-		c.LogLevel.String() != "DEBUG" {
+		c.LogLevel.String() != "DEBUG" || c.Retain != 0 {
 		t.Fatalf("got %+v", c)
 	}
 	if !reflect.DeepEqual(c.Tokens, []string{"yaml-token", "env-a", "env-b", "file-token"}) {
@@ -104,6 +105,9 @@ func TestErrors(t *testing.T) {
 		{"empty tokens file", []string{"-tokens-file", write(t, "t", "# none\n")}, nil, "holds no token"},
 		{"missing tokens file", []string{"-tokens-file", "/nonexistent"}, nil, "-tokens-file: reading tokens file"},
 		{"bad credentials", []string{"-insecure", "-broker-url", "stomp://x:1", "-broker-credentials-file", write(t, "c", "user=x\n")}, nil, "line 1: want login="},
+		{"negative retain", []string{"-insecure", "-retain", "-1h"}, nil, "-retain: want a duration of at least 1m"},
+		{"tiny retain", []string{"-insecure", "-retain", "5s"}, nil, "-retain: want a duration of at least 1m"},
+		{"bad retain env", []string{"-insecure"}, map[string]string{"AGENTCLOUD_MASTER_RETAIN": "a month"}, "env AGENTCLOUD_MASTER_RETAIN: want a duration"},
 		{"stray argument", []string{"-insecure", "extra"}, nil, `unexpected argument "extra"`},
 	}
 	for _, c := range cases {

@@ -9,6 +9,7 @@
 //	agentcloud_master_submit_to_start_seconds          histogram: submission to first acceptance
 //	agentcloud_master_messages_dropped_total{reason}   counter: agent messages dropped
 //	                                                   (malformed|unknown_agent|bad_token)
+//	agentcloud_master_purged_compositions_total        counter: finished compositions deleted by the retention
 package metrics
 
 import (
@@ -41,6 +42,7 @@ type Metrics struct {
 	Redispatches    *prometheus.CounterVec
 	SubmitToStart   prometheus.Histogram
 	MessagesDropped *prometheus.CounterVec
+	Purged          prometheus.Counter
 }
 
 // Redispatch reasons.
@@ -70,6 +72,10 @@ func New() *Metrics {
 			Name: "agentcloud_master_messages_dropped_total",
 			Help: "Messages from agents that were dropped, by reason.",
 		}, []string{"reason"}),
+		Purged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentcloud_master_purged_compositions_total",
+			Help: "Finished compositions deleted, with their output, past the retention period (-retain).",
+		}),
 	}
 }
 
@@ -78,7 +84,7 @@ func New() *Metrics {
 func (m *Metrics) Registry(src Source) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
-		m.Dispatches, m.Redispatches, m.SubmitToStart, m.MessagesDropped,
+		m.Dispatches, m.Redispatches, m.SubmitToStart, m.MessagesDropped, m.Purged,
 		&sourceCollector{src: src},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

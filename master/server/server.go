@@ -19,6 +19,7 @@ import (
 	"github.com/agentcloud/agentcloud/master/dispatch"
 	"github.com/agentcloud/agentcloud/master/httpapi"
 	"github.com/agentcloud/agentcloud/master/metrics"
+	"github.com/agentcloud/agentcloud/master/retention"
 	"github.com/agentcloud/agentcloud/master/store"
 )
 
@@ -96,6 +97,11 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*Master, er
 	if err := m.dispatcher.Start(ctx); err != nil {
 		return nil, fmt.Errorf("starting master: %w", err)
 	}
+	keep := retention.Config{
+		Retain: cfg.Retain,
+		Purged: func(n int) { mets.Purged.Add(float64(n)) },
+		Log:    log.With("component", "retention"),
+	}
 	reg, err := mets.Registry(m.dispatcher)
 	if err != nil {
 		return nil, fmt.Errorf("starting master: %w", err)
@@ -115,7 +121,13 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*Master, er
 	m.cancel = cancel
 	go func() {
 		defer close(m.done)
+		purged := make(chan struct{})
+		go func() {
+			defer close(purged)
+			retention.Run(life, m.store, keep)
+		}()
 		m.dispatcher.Run(life)
+		<-purged
 	}()
 	go func() {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -123,7 +135,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*Master, er
 		}
 	}()
 	log.Info("master started", "listen", m.ln.Addr().String(), "broker", bcfg.URL, "embedded_broker", m.embedded != nil,
-		"prefix", cfg.Prefix, "data_dir", cfg.DataDir, "accept_timeout", cfg.AcceptTimeout, "heartbeat_timeout", cfg.HeartbeatTimeout)
+		"prefix", cfg.Prefix, "data_dir", cfg.DataDir, "accept_timeout", cfg.AcceptTimeout, "heartbeat_timeout", cfg.HeartbeatTimeout, "retain", cfg.Retain)
 	ok = true
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/agentcloud/agentcloud/master/client"
 	"github.com/agentcloud/agentcloud/master/config"
 	"github.com/agentcloud/agentcloud/master/httpapi"
+	"github.com/agentcloud/agentcloud/master/store"
 )
 
 func testConfig(t *testing.T, dir string) config.Serve {
@@ -237,4 +239,60 @@ func TestCancelCommandOnQueued(t *testing.T) {
 	if code, out := cancel(); code != client.ExitFailed || !strings.Contains(out, "already finished (state cancelled)") {
 		t.Fatalf("second master cancel: exit %d, output %q", code, out)
 	}
+}
+
+// A master started on a database holding a composition that finished 31
+// days ago purges it (the default retention is 30 days) and counts it; a
+// recent one stays.
+func TestRetentionPurgesOldCompositions(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for id, age := range map[string]time.Duration{"c-old": 31 * 24 * time.Hour, "c-recent": time.Hour} {
+		err := st.Insert(ctx, &store.Composition{ID: id, Pool: "linux", Tasks: []api.Task{{Plugin: "shell"}},
+			State: api.CompSucceeded, MaxAttempts: 1, SubmittedAt: now.Add(-age - time.Minute), FinishedAt: now.Add(-age)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	cfg := testConfig(t, dir)
+	cfg.Retain = 30 * 24 * time.Hour
+	m := startMaster(t, cfg)
+	defer m.Close()
+	c, _ := client.New("http://"+m.Addr(), "api-token")
+	waitFor(t, func() bool {
+		_, err := c.Get(ctx, "c-old")
+		var apiErr *client.APIError
+		return errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound
+	})
+	if _, err := c.Get(ctx, "c-recent"); err != nil {
+		t.Errorf("the recent composition: %v, want it kept", err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+m.Addr()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer api-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "agentcloud_master_purged_compositions_total 1\n") {
+		t.Errorf("metrics lack agentcloud_master_purged_compositions_total 1:\n%s", grepLines(string(body), "purged"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -48,6 +48,8 @@ var migrations = []string{
 	// A cancel asked for while an agent runs the composition must survive a
 	// master restart, or the attempt would finish as if never cancelled.
 	`ALTER TABLE compositions ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';`,
+	// The retention purge finds finished compositions by age.
+	`CREATE INDEX compositions_finished ON compositions(finished_at) WHERE finished_at > 0;`,
 }
 
 // migrate applies the migrations the database has not seen yet.

@@ -323,3 +323,62 @@ func TestDrainingAgentsSurviveReopen(t *testing.T) {
 		t.Fatalf("DrainingAgents = %v", got)
 	}
 }
+
+// PurgeFinished deletes only compositions that ended before the cutoff, with
+// their output, oldest first and at most limit at a time; active ones stay
+// however old.
+func TestPurgeFinished(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	defer s.Close()
+	at := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+	put := func(id string, state api.CompositionState, finished int64) {
+		c := sample(id, state, at(1))
+		c.FinishedAt = at(finished)
+		if finished == 0 {
+			c.FinishedAt = time.Time{}
+		}
+		if err := s.Insert(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddOutput(ctx, id, api.OutputLine{Attempt: 1, Seq: 1, Stream: "stdout", Line: "x", At: at(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("old-ok", api.CompSucceeded, 10)
+	put("old-failed", api.CompFailed, 20)
+	put("old-cancelled", api.CompCancelled, 30)
+	put("new-ok", api.CompSucceeded, 100)
+	put("queued", api.CompQueued, 0)
+	put("running", api.CompRunning, 0)
+
+	n, err := s.PurgeFinished(ctx, at(50), 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first PurgeFinished = %d, %v; want 2 (the limit)", n, err)
+	}
+	if _, err := s.Get(ctx, "old-cancelled"); err != nil {
+		t.Errorf("the youngest old composition went first: %v", err)
+	}
+	if n, err = s.PurgeFinished(ctx, at(50), 2); err != nil || n != 1 {
+		t.Fatalf("second PurgeFinished = %d, %v; want 1", n, err)
+	}
+	if n, err = s.PurgeFinished(ctx, at(50), 2); err != nil || n != 0 {
+		t.Fatalf("third PurgeFinished = %d, %v; want 0", n, err)
+	}
+	for _, id := range []string{"old-ok", "old-failed", "old-cancelled"} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%s) after the purge = %v, want not found", id, err)
+		}
+		if lines, err := s.Output(ctx, id, 0, 0); err != nil || len(lines) != 0 {
+			t.Errorf("output of purged %s = %v, %v; want none", id, lines, err)
+		}
+	}
+	for _, id := range []string{"new-ok", "queued", "running"} {
+		if _, err := s.Get(ctx, id); err != nil {
+			t.Errorf("Get(%s) after the purge = %v, want it kept", id, err)
+		}
+		if lines, _ := s.Output(ctx, id, 0, 0); len(lines) != 1 {
+			t.Errorf("output of kept %s = %v, want its line", id, lines)
+		}
+	}
+}
