@@ -22,10 +22,11 @@ func (d *decision) classify() {
 	})
 	if d.in.Status != nil {
 		d.counts.Queued = d.in.Status.Queued
+		d.counts.Unschedulable = min(max(d.in.Status.Unschedulable, 0), d.counts.Queued)
 	}
 	if !d.fresh {
 		// Without a fresh status, agents are unknown: count instances alone.
-		d.counts.Queued = 0
+		d.counts.Queued, d.counts.Unschedulable = 0, 0
 		for _, in := range insts {
 			switch {
 			case in.State.Capacity():

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,44 @@ func TestDecideOfferings(t *testing.T) {
 	if a := plan.Actions[0]; a.Offering != (providers.Offering{Zone: "z2"}) || a.OfferingIndex != 1 {
 		t.Errorf("create offering = %+v index %d, want z2 index 1", a.Offering, a.OfferingIndex)
 	}
+}
+
+// Queued work that no registered agent of the pool could take (the master's
+// unschedulable count) does not raise want: more machines from the same
+// image would not take it either. max_wait can still add one at a time.
+func TestDecideUnschedulable(t *testing.T) {
+	unsched := func(queued, u int, agents ...api.AgentStatus) *api.PoolStatus {
+		st := status(queued, agents...)
+		st.Unschedulable = u
+		return st
+	}
+	runDecide(t, []decideCase{
+		{name: "all unschedulable: nothing created",
+			in: mk(pol(), unsched(5, 5, idle("a", 0)), running("a")), want: nil},
+		{name: "only the schedulable part counts",
+			in: mk(pol(), unsched(5, 2, busy("a")), running("a")), want: times(3, "create @0 backlog")},
+		{name: "idle agents beyond the schedulable want are drained",
+			in:   mk(pol(), unsched(3, 3, idle("a", time.Hour), idle("b", time.Hour)), running("a"), running("b")),
+			want: []string{"drain i-a then suspend idle_timeout", "drain i-b then suspend idle_timeout"}},
+		{name: "max_wait still tries one more",
+			in:   mk(pol(func(p *Policy) { p.MaxWait = time.Minute }), waited(unsched(2, 2, idle("a", 0)), 120), running("a")),
+			want: []string{"create @0 max_wait"}},
+		{name: "an unschedulable count above queued is clamped (the warm agent stays)",
+			in: mk(pol(func(p *Policy) { p.Warm = 1 }), unsched(1, 4, idle("a", time.Hour)), running("a")), want: nil},
+		{name: "stale status ignores it (holds at min)",
+			in: with(mk(pol(func(p *Policy) { p.MinAgents = 1 }), unsched(5, 5)), func(in *Input) { in.StatusStale = true }), want: times(1, "create @0 min_agents")},
+	})
+	plan := Decide(mk(pol(), unsched(5, 2, busy("a")), running("a")))
+	if plan.Counts.Unschedulable != 2 || plan.Counts.Queued != 5 {
+		t.Errorf("counts = %+v, want queued 5 with 2 unschedulable", plan.Counts)
+	}
+	if len(plan.Actions) == 0 || !strings.Contains(plan.Actions[0].Reason, "3 queued (and 2 unschedulable, not counted) + 1 busy + 0 warm = 4 wanted") {
+		t.Errorf("reason = %q, want it to say the unschedulable ones are not counted", plan.Actions[0].Reason)
+	}
+}
+
+// waited sets the oldest wait of a status.
+func waited(st *api.PoolStatus, waitedSeconds float64) *api.PoolStatus {
+	st.OldestWaitSeconds = waitedSeconds
+	return st
 }

@@ -92,14 +92,19 @@ type Action struct {
 
 // Counts summarises the pool as Decide saw it.
 type Counts struct {
-	Queued    int
-	Busy      int // busy agents not draining (ours and by hand)
-	Idle      int // idle agents not draining (ours and by hand)
-	Draining  int // agents closed to new work
-	Booting   int // our instances that are capacity but whose agent has not registered
-	Suspended int
-	ByHand    int // registered agents no provider created
-	Capacity  int // booting + registered agents not draining
+	Queued int
+	// Unschedulable is the part of Queued that no registered agent of the
+	// pool could take by its facts or plugins: it does not raise want, since
+	// another machine from the same image would not take it either
+	// (max_wait, if set, may still add one machine at a time).
+	Unschedulable int
+	Busy          int // busy agents not draining (ours and by hand)
+	Idle          int // idle agents not draining (ours and by hand)
+	Draining      int // agents closed to new work
+	Booting       int // our instances that are capacity but whose agent has not registered
+	Suspended     int
+	ByHand        int // registered agents no provider created
+	Capacity      int // booting + registered agents not draining
 }
 
 // Plan is Decide's answer.

@@ -62,10 +62,15 @@ func (d *decision) computeWant() {
 	capacity := d.capacity()
 	var want int
 	if d.fresh {
-		q, b, w := d.counts.Queued, d.counts.Busy, p.Warm
+		u := d.counts.Unschedulable
+		q, b, w := d.counts.Queued-u, d.counts.Busy, p.Warm
 		want = q + b + w
 		d.code = ReasonBacklog
-		d.why = fmt.Sprintf("%d queued + %d busy + %d warm = %d wanted", q, b, w, want)
+		queued := fmt.Sprintf("%d queued", q)
+		if u > 0 {
+			queued = fmt.Sprintf("%d queued (and %d unschedulable, not counted)", q, u)
+		}
+		d.why = fmt.Sprintf("%s + %d busy + %d warm = %d wanted", queued, b, w, want)
 		if want < min {
 			want = min
 			d.code = ReasonMinAgents

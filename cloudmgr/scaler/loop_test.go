@@ -300,18 +300,18 @@ func TestMetricsAfterTick(t *testing.T) {
 	p.MinAgents = 1
 	e := newEnv(t, p)
 	e.prov.Seed(running("demo-linux-1", "linux"), providers.Instance{Name: "demo-linux-9", Owner: "cm-test", Installation: "demo", Pool: "linux", State: providers.StateSuspended})
-	e.master.set(api.PoolStatus{Pool: "linux", Queued: 3, OldestWaitSeconds: 30, Unschedulable: 1, Agents: []api.AgentStatus{
+	e.master.set(api.PoolStatus{Pool: "linux", Queued: 4, OldestWaitSeconds: 30, Unschedulable: 1, Agents: []api.AgentStatus{
 		{ID: "demo-linux-1", State: api.AgentBusy},
 		idleAgent("by-hand-1", t0),
 	}})
 
 	e.tick()
 
-	// Want = 3 queued + 1 busy = 4; capacity 2 (ours busy + by hand): resume 1, create 1.
+	// Want = 4 queued - 1 unschedulable + 1 busy = 4; capacity 2 (ours busy + by hand): resume 1, create 1.
 	const want = `
 # HELP agentcloud_pool_queued Compositions waiting for an agent of the pool.
 # TYPE agentcloud_pool_queued gauge
-agentcloud_pool_queued{installation="demo",pool="linux"} 3
+agentcloud_pool_queued{installation="demo",pool="linux"} 4
 # HELP agentcloud_pool_oldest_wait_seconds How long the oldest queued composition of the pool has waited.
 # TYPE agentcloud_pool_oldest_wait_seconds gauge
 agentcloud_pool_oldest_wait_seconds{installation="demo",pool="linux"} 30
