@@ -520,6 +520,8 @@ func TestUnrecordedAgentIsAdoptedAndStopped(t *testing.T) {
 	if got := mustRecord(t, p, "crashy").PID; got != agent {
 		t.Errorf("after resume the record names pid %d, want the running agent %d adopted", got, agent)
 	}
+	// The fake agent appends its pid once it runs, which may lag under load.
+	eventually(t, "the agent to report its pid", func() bool { return len(e.startedPIDs()) >= 1 })
 	if pids := e.startedPIDs(); len(pids) != 1 {
 		t.Errorf("agents started: %v, want only the first (no second agent under one id)", pids)
 	}
