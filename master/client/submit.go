@@ -30,6 +30,7 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	file := fs.String("f", "", "composition file, YAML or JSON (- for standard input)")
 	follow := fs.Bool("follow", false, "print output as it comes; exit 0 if the composition succeeded, 1 if it failed or was cancelled")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often -follow polls the master")
+	cancelOnInterrupt := fs.Bool("cancel-on-interrupt", false, "with -follow: cancel the composition when interrupted (Ctrl-C, SIGTERM) instead of leaving it to run")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: master submit -f composition.yaml [-master URL] [-token T] [-follow]")
 		fs.PrintDefaults()
@@ -40,6 +41,10 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *file == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "master submit: -f composition file is required, and nothing else")
 		fs.Usage()
+		return ExitUsage
+	}
+	if *cancelOnInterrupt && !*follow {
+		fmt.Fprintln(stderr, "master submit: -cancel-on-interrupt needs -follow")
 		return ExitUsage
 	}
 	if *poll <= 0 {
@@ -83,9 +88,12 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "master submit: %v (retrying)\n", err)
 	})
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled) && *cancelOnInterrupt:
+			cancelAfterInterrupt(c, comp.ID, stderr)
+		case errors.Is(err, context.Canceled):
 			fmt.Fprintf(stderr, "master submit: stopped following %s; it carries on\n", comp.ID)
-		} else {
+		default:
 			fmt.Fprintf(stderr, "master submit: %v\n", err)
 		}
 		return ExitUsage
@@ -96,6 +104,22 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	fmt.Fprintf(stderr, "composition %s %s: %s\n", comp.ID, page.State, page.Error)
 	return ExitFailed
+}
+
+// cancelAfterInterrupt cancels a followed composition once the command was
+// interrupted, with a context of its own (the command's is done).
+func cancelAfterInterrupt(c *Client, id string, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	comp, err := c.Cancel(ctx, id, "master submit -follow was interrupted")
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "master submit: interrupted, and %v; it may carry on\n", err)
+	case comp.State == api.CompCancelled:
+		fmt.Fprintf(stderr, "master submit: interrupted: %s cancelled\n", id)
+	default:
+		fmt.Fprintf(stderr, "master submit: interrupted: %s is being stopped on agent %s\n", id, comp.Agent)
+	}
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -296,3 +296,35 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// `master submit -follow -cancel-on-interrupt`, interrupted while its
+// composition waits (no agent in its pool): the composition is cancelled.
+func TestSubmitCancelOnInterrupt(t *testing.T) {
+	m := startMaster(t, testConfig(t, t.TempDir()))
+	defer m.Close()
+	file := filepath.Join(t.TempDir(), "wait.yaml")
+	os.WriteFile(file, []byte("pool: nobody-here\ntasks:\n  - plugin: shell\n"), 0o600)
+	ctx, interrupt := context.WithCancel(context.Background())
+	var out, errs syncWriter
+	done := make(chan int)
+	go func() {
+		done <- client.RunSubmit(ctx, []string{"-master", "http://" + m.Addr(), "-token", "api-token", "-f", file,
+			"-follow", "-cancel-on-interrupt", "-poll", "20ms"}, nil, &out, &errs, func(string) string { return "" })
+	}()
+	waitFor(t, func() bool { return strings.Contains(errs.String(), "submitted ") })
+	interrupt()
+	if code := <-done; code != client.ExitUsage || !strings.Contains(errs.String(), "cancelled") {
+		t.Fatalf("interrupted submit: exit %d, stderr %q", code, errs.String())
+	}
+	id := strings.Fields(strings.TrimPrefix(errs.String(), "submitted "))[0]
+	c, _ := client.New("http://"+m.Addr(), "api-token")
+	got, err := c.Get(context.Background(), id)
+	if err != nil || got.State != api.CompCancelled || got.Error != "cancelled: master submit -follow was interrupted" {
+		t.Fatalf("composition %s after the interrupt: %+v, %v", id, got, err)
+	}
+	var usage bytes.Buffer
+	if code := client.RunSubmit(context.Background(), []string{"-f", file, "-cancel-on-interrupt"}, nil, &usage, &usage,
+		func(string) string { return "" }); code != client.ExitUsage || !strings.Contains(usage.String(), "needs -follow") {
+		t.Errorf("-cancel-on-interrupt without -follow: exit %d, %q", code, usage.String())
+	}
+}
