@@ -151,8 +151,6 @@ func (s *server) drain(w http.ResponseWriter, r *http.Request) {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, id string) {
 	var invalid *dispatch.InvalidError
 	switch {
-	case errors.As(err, &invalid) && r.Method == http.MethodPost && r.URL.Path == api.PathCompositions:
-		writeError(w, http.StatusBadRequest, "invalid composition request: "+invalid.Error())
 	case errors.As(err, &invalid):
 		writeError(w, http.StatusBadRequest, "invalid request: "+invalid.Error())
 	case errors.Is(err, dispatch.ErrFinished):
