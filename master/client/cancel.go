@@ -29,8 +29,7 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) (api.Composition
 func RunCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("master cancel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	master := fs.String("master", envOr(getenv, "AGENTCLOUD_MASTER_URL", "http://127.0.0.1:8080"), "master base URL (env AGENTCLOUD_MASTER_URL)")
-	token := fs.String("token", getenv("AGENTCLOUD_MASTER_TOKEN"), "API bearer token (env AGENTCLOUD_MASTER_TOKEN)")
+	connect := clientFlags(fs, getenv)
 	reason := fs.String("reason", "", "why, kept with the composition and shown to the agent")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: master cancel [-reason R] [-master URL] [-token T] COMPOSITION-ID...")
@@ -44,7 +43,7 @@ func RunCancel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fs.Usage()
 		return ExitUsage
 	}
-	c, err := New(*master, *token)
+	c, err := connect()
 	if err != nil {
 		fmt.Fprintf(stderr, "master cancel: %v\n", err)
 		return ExitUsage

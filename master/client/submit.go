@@ -25,8 +25,7 @@ const (
 func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("master submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	master := fs.String("master", envOr(getenv, "AGENTCLOUD_MASTER_URL", "http://127.0.0.1:8080"), "master base URL (env AGENTCLOUD_MASTER_URL)")
-	token := fs.String("token", getenv("AGENTCLOUD_MASTER_TOKEN"), "API bearer token (env AGENTCLOUD_MASTER_TOKEN)")
+	connect := clientFlags(fs, getenv)
 	file := fs.String("f", "", "composition file, YAML or JSON (- for standard input)")
 	follow := fs.Bool("follow", false, "print output as it comes; exit 0 if the composition succeeded, 1 if it failed or was cancelled")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often -follow polls the master")
@@ -56,7 +55,7 @@ func RunSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "master submit: %v\n", err)
 		return ExitUsage
 	}
-	c, err := New(*master, *token)
+	c, err := connect()
 	if err != nil {
 		fmt.Fprintf(stderr, "master submit: %v\n", err)
 		return ExitUsage
@@ -120,11 +119,4 @@ func cancelAfterInterrupt(c *Client, id string, stderr io.Writer) {
 	default:
 		fmt.Fprintf(stderr, "master submit: interrupted: %s is being stopped on agent %s\n", id, comp.Agent)
 	}
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }

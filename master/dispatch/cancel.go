@@ -46,18 +46,17 @@ func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (api.Composi
 			err = fmt.Errorf("cancelling composition %s: %w (state %s)", id, ErrFinished, c.State)
 			return
 		}
-		refused := fmt.Errorf("cancelling composition %s: the store refused the change (see the master's log)", id)
 		switch {
 		case en.c.State == api.CompQueued:
 			d.finish(ctx, en, api.CompCancelled, cancelledText(reason, ""))
 			if en.c.State != api.CompCancelled {
-				err = refused
+				err = errStoreRefused(id)
 				return
 			}
 			d.log.Info("composition cancelled while queued", "composition", id, "reason", reason)
 		case en.c.CancelRequested == "":
 			if !d.save(ctx, en, func(c *store.Composition) { c.CancelRequested = reason }) {
-				err = refused
+				err = errStoreRefused(id)
 				return
 			}
 			fallthrough
@@ -69,6 +68,11 @@ func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (api.Composi
 		out = en.c.API()
 	})
 	return out, err
+}
+
+// errStoreRefused says a cancel could not be stored; save logged why.
+func errStoreRefused(id string) error {
+	return fmt.Errorf("cancelling composition %s: the store refused the change (see the master's log)", id)
 }
 
 // sendCancel asks the agent of en's current attempt to stop it (lock held).
